@@ -1,0 +1,2 @@
+"""Operations routes under /api/ (queues, autoscaling)."""
+urlpatterns: list = []

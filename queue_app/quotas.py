@@ -1,0 +1,123 @@
+"""Admission control: per-user limits checked and consumed inside the submit transaction.
+
+The user's Quota row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
+transactions already serialize writers), so limits hold exactly across processes and hosts.
+"""
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from queue_app.dbvalues import is_postgres
+from queue_app.errors import QuotaExceeded, RateLimited
+from queue_app.models import Job, Quota
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_per_minute: int | None
+    burst: int | None
+    max_active: int | None
+    max_running: int | None
+    max_payload_bytes: int | None
+    max_retries_cap: int | None
+    max_timeout_seconds: int | None
+
+
+def _pick(value, default):
+    return default if value is None else value
+
+
+def limits_for(quota: Quota | None) -> Limits:
+    """A user's effective limits: their Quota row's values, else the JOBQUEUE_* defaults."""
+    q = quota or Quota()
+    return Limits(
+        rate_per_minute=_pick(q.rate_per_minute, settings.JOBQUEUE_RATE_PER_MINUTE),
+        burst=_pick(q.burst, settings.JOBQUEUE_BURST),
+        max_active=_pick(q.max_active, settings.JOBQUEUE_MAX_ACTIVE),
+        max_running=_pick(q.max_running, settings.JOBQUEUE_MAX_RUNNING),
+        max_payload_bytes=_pick(q.max_payload_bytes, settings.JOBQUEUE_MAX_PAYLOAD_BYTES),
+        max_retries_cap=_pick(q.max_retries_cap, settings.JOBQUEUE_MAX_RETRIES_CAP),
+        max_timeout_seconds=_pick(q.max_timeout_seconds, settings.JOBQUEUE_MAX_TIMEOUT_SECONDS),
+    )
+
+
+def quota_row(user, *, lock: bool) -> Quota:
+    """The user's Quota row, created on first use; locked for the transaction when asked."""
+    Quota.objects.get_or_create(user=user)
+    qs = Quota.objects.filter(user=user)
+    if lock and is_postgres():
+        qs = qs.select_for_update()
+    return qs.get()
+
+
+def _refill(quota: Quota, limits: Limits, now: datetime) -> float:
+    capacity = float(limits.burst or 0)
+    if quota.tokens is None or quota.tokens_at is None:
+        return capacity
+    per_second = (limits.rate_per_minute or 0) / 60.0
+    elapsed = max(0.0, (now - quota.tokens_at).total_seconds())
+    return min(capacity, quota.tokens + elapsed * per_second)
+
+
+def active_count(user) -> int:
+    return Job.objects.filter(owner=user).active().count()
+
+
+def admit(user, n: int, now: datetime) -> tuple[Quota, Limits]:
+    """Check and consume `n` submissions for `user`, or raise RateLimited / QuotaExceeded.
+
+    Must run inside the transaction that creates the jobs.
+    """
+    assert transaction.get_connection().in_atomic_block, "admit() needs the submit transaction"
+    quota = quota_row(user, lock=True)
+    limits = limits_for(quota)
+    if limits.max_active is not None:
+        active = active_count(user)
+        if active + n > limits.max_active:
+            raise QuotaExceeded(
+                f"At most {limits.max_active} active jobs; {active} are active and {n} more were asked for.",
+                retry_after=5, limit="max_active", limit_value=limits.max_active, usage=active, requested=n,
+            )
+    if limits.rate_per_minute is not None:
+        tokens = _refill(quota, limits, now)
+        if tokens + 1e-9 < n:
+            per_second = limits.rate_per_minute / 60.0
+            wait = math.inf if per_second <= 0 or n > (limits.burst or 0) else (n - tokens) / per_second
+            raise RateLimited(
+                f"Rate limit of {limits.rate_per_minute}/minute (burst {limits.burst}) reached.",
+                retry_after=60 if math.isinf(wait) else math.ceil(wait),
+                limit="rate_per_minute", limit_value=limits.rate_per_minute, burst=limits.burst,
+                usage=round((limits.burst or 0) - tokens, 3), requested=n,
+            )
+        quota.tokens, quota.tokens_at = tokens - n, now
+        Quota.objects.filter(pk=quota.pk).update(tokens=quota.tokens, tokens_at=now)
+    return quota, limits
+
+
+def admit_redrive(user, n: int) -> None:
+    """Redriven jobs become active again: they must fit under max_active."""
+    quota = quota_row(user, lock=True)
+    limits = limits_for(quota)
+    if limits.max_active is not None:
+        active = active_count(user)
+        if active + n > limits.max_active:
+            raise QuotaExceeded(
+                f"Redriving {n} job(s) would exceed max_active={limits.max_active} ({active} active).",
+                retry_after=5, limit="max_active", limit_value=limits.max_active, usage=active, requested=n,
+            )
+
+
+def usage(user, now: datetime) -> dict:
+    """The user's limits and current usage, for /api/quota/ and the dashboard."""
+    quota = Quota.objects.filter(user=user).first()
+    limits = limits_for(quota)
+    tokens = _refill(quota, limits, now) if quota else float(limits.burst or 0)
+    active = active_count(user)
+    running = Job.objects.filter(owner=user).running().count()
+    return {
+        "limits": limits.__dict__,
+        "usage": {"active": active, "running": running, "tokens_available": round(tokens, 3)},
+    }
