@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_tasks",
     "queue_app",
     "dashboard",
 ]
@@ -139,6 +141,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and Swagger UI are public (the UI's "Authorize" button takes an API key); the UI's
+    # assets come from drf-spectacular-sidecar, served locally, never from a CDN.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "queue_app.models.Status", "AttemptOutcomeEnum": "queue_app.models.Outcome"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "queue_app.api.schema.strict_request_bodies"],
 }
 
 # --- The queue ------------------------------------------------------------------------------
@@ -153,6 +166,9 @@ JOBQUEUE_LOG_FORMAT = env_str("JOBQUEUE_LOG_FORMAT", "text")
 JOBQUEUE_LOG_LEVEL = env_str("JOBQUEUE_LOG_LEVEL", "INFO")
 JOBQUEUE_IDEMPOTENCY_RETENTION_HOURS = env_int("JOBQUEUE_IDEMPOTENCY_RETENTION_HOURS", 24)
 JOBQUEUE_WORKER_STALE_SECONDS = env_float("JOBQUEUE_WORKER_STALE_SECONDS", 60.0)
+# Modules imported at startup to register more tasks (comma-separated dotted paths).
+JOBQUEUE_EXTRA_TASK_MODULES = env_list("JOBQUEUE_EXTRA_TASK_MODULES", [])
+JOBQUEUE_TALLY_RETENTION_DAYS = env_int("JOBQUEUE_TALLY_RETENTION_DAYS", 7)
 
 # Per-user quota defaults (a user's Quota row overrides each; "none" means unlimited).
 JOBQUEUE_RATE_PER_MINUTE = env_int("JOBQUEUE_RATE_PER_MINUTE", 600)
@@ -163,6 +179,8 @@ JOBQUEUE_MAX_PAYLOAD_BYTES = env_int("JOBQUEUE_MAX_PAYLOAD_BYTES", 64 * 1024)
 JOBQUEUE_MAX_RETRIES_CAP = env_int("JOBQUEUE_MAX_RETRIES_CAP", 20)
 JOBQUEUE_MAX_TIMEOUT_SECONDS = env_int("JOBQUEUE_MAX_TIMEOUT_SECONDS", 3600)
 JOBQUEUE_BATCH_MAX = env_int("JOBQUEUE_BATCH_MAX", 500)
+# Failed API key checks allowed per client IP per minute before 429 (queue_app/auth_throttle.py); none = off.
+JOBQUEUE_AUTH_FAILURES_PER_MINUTE = env_int("JOBQUEUE_AUTH_FAILURES_PER_MINUTE", 20)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
@@ -178,5 +196,20 @@ LOGGING = {
     "loggers": {
         "jobqueue": {"handlers": ["console"], "level": JOBQUEUE_LOG_LEVEL, "propagate": False},
         "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# --- Django's tasks framework: @task functions run on jobqueue (docs/django-tasks.md) ---------
+TASKS = {
+    "default": {
+        "BACKEND": "queue_app.backends.JobQueueBackend",
+        "QUEUES": env_list("JOBQUEUE_TASKS_QUEUES", []),  # empty: any valid jobqueue queue name
+        "OPTIONS": {
+            "OWNER": env_str("JOBQUEUE_TASKS_OWNER", "tasks"),  # owns tasks enqueued outside a request
+            "CREATE_OWNER": env_bool("JOBQUEUE_TASKS_CREATE_OWNER", True),
+            "MAX_RETRIES": env_int("JOBQUEUE_TASKS_MAX_RETRIES", None),  # None: JOBQUEUE_DEFAULT_MAX_RETRIES
+            "TIMEOUT_SECONDS": env_int("JOBQUEUE_TASKS_TIMEOUT_SECONDS", None),
+            "MODULES": env_list("JOBQUEUE_TASKS_MODULES", []),  # extra importable module prefixes
+        },
     },
 }

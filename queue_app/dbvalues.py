@@ -1,8 +1,10 @@
 """Adapting Python values for the raw SQL on the hot path, for either database."""
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 
 def is_postgres() -> bool:
@@ -33,3 +35,12 @@ def table(model) -> str:
 
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A datetime read by raw SQL (SQLite gives text) as an aware UTC datetime."""
+    if value is None:
+        return value
+    # SQLite's declared-type converter hands raw SQL a naive datetime (stored UTC), not text.
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)

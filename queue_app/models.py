@@ -132,6 +132,7 @@ class JobAttempt(models.Model):
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
     duration_ms = models.FloatField(null=True, blank=True)
+    pickup_ms = models.FloatField(null=True, blank=True)  # due (run_at) -> claimed
 
     class Meta:
         ordering = ["job", "id"]
@@ -233,3 +234,23 @@ class PausedQueue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Tally(models.Model):
+    """Event counts per minute and queue, written as insert-only deltas in the transaction of the
+    change they count (no hot counter row to contend on) and folded into one row per key later.
+
+    Rows folded past retention keep their totals under minute = ARCHIVE_MINUTE, so all-time sums
+    (Prometheus counters) survive retention.
+    """
+
+    name = models.CharField(max_length=64)
+    queue = models.CharField(max_length=64, default="")
+    minute = models.DateTimeField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["minute", "name"], name="tally_minute_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.queue}]@{self.minute:%Y-%m-%d %H:%M}={self.n}"

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from queue_app import clock, wakeup
+from queue_app import clock, tallies, wakeup
 from queue_app.errors import InvalidTransition
 from queue_app.logs import event
 from queue_app.models import Job, Status
@@ -35,6 +35,7 @@ def cancel_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
         changed = list(Job.objects.filter(pk__in=ids, status__in=CANCELLABLE).values_list("id", "task", "queue"))
         Job.objects.filter(pk__in=[c[0] for c in changed], status__in=CANCELLABLE).update(
             status=Status.CANCELLED, finished_at=now, updated_at=now)
+        tallies.record(Counter(("cancelled", c[2]) for c in changed), now)
     for job_id, task, queue in changed:
         event("cancelled", job_id=str(job_id), task=task, queue=queue, worker=by or None)
     return len(changed)
@@ -64,6 +65,7 @@ def redrive_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
         Job.objects.filter(pk__in=[r[0] for r in rows], status__in=REDRIVABLE).update(
             status=Status.PENDING, attempts=0, run_at=now, finished_at=None, started_at=None, result=None,
             updated_at=now)
+        tallies.record(Counter(("redriven", r[3]) for r in rows), now)
         wakeup.notify(sorted({r[3] for r in rows}))
     for job_id, _owner, task, queue in rows:
         event("redriven", job_id=str(job_id), task=task, queue=queue, attempt=0, worker=by or None)

@@ -4,15 +4,16 @@ Every write here is guarded on (id, status = RUNNING, lease_token): a stale toke
 nothing, so a worker that lost its lease can never overwrite a newer attempt.
 """
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 
-from queue_app import backoff, clock
+from queue_app import backoff, clock, tallies
 from queue_app.claiming import claim_rows
-from queue_app.dbvalues import adapt, load_json, table
+from queue_app.dbvalues import adapt, as_datetime, load_json, table
 from queue_app.errors import LeaseLost
 from queue_app.logs import event
 from queue_app.models import Job, JobAttempt, Outcome, Status
@@ -36,6 +37,7 @@ class Claimed:
     owner_id: int
     worker: str
     started_at: datetime
+    run_at: datetime | None = None
 
     @property
     def job_id(self) -> str:
@@ -57,6 +59,7 @@ class Settlement:
     traceback: str = ""
     task: str = ""
     queue: str = ""
+    due_at: datetime | None = None
     applied: bool = field(default=False)
     new_status: str = ""
 
@@ -72,7 +75,8 @@ def claim(worker_id: str, queues: list[str] | None, limit: int, lease_seconds: f
     claimed = [
         Claimed(id=r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]), task=r[1], queue=r[2],
                 payload=load_json(r[3]), attempt=r[4], max_retries=r[5],
-                timeout_seconds=r[6], lease_token=r[7], owner_id=r[8], worker=worker_id, started_at=now)
+                timeout_seconds=r[6], lease_token=r[7], owner_id=r[8], worker=worker_id, started_at=now,
+                run_at=as_datetime(r[9]))
         for r in rows
     ]
     for c in claimed:
@@ -120,21 +124,38 @@ def settle(settlements: list[Settlement], now: datetime | None = None) -> list[S
         applied = [s for s in settlements if s.applied]
         if applied:
             _insert_attempts(cursor, applied, now)
+            tallies.record(_tally(applied), now)
     for s in settlements:
         _log_settled(s)
     return settlements
+
+
+def _tally(settlements: list[Settlement]) -> Counter:
+    counts: Counter = Counter()
+    for s in settlements:
+        if s.outcome == Outcome.DONE:
+            counts["completed", s.queue] += 1
+            continue
+        counts["failed", s.queue] += 1
+        counts["retried" if s.new_status == Status.FAILED else "dead_lettered", s.queue] += 1
+        if s.outcome == Outcome.LEASE_EXPIRED:
+            counts["lease_expired", s.queue] += 1
+        elif s.outcome == Outcome.TIMEOUT:
+            counts["timed_out", s.queue] += 1
+    return counts
 
 
 def _insert_attempts(cursor, settlements: list[Settlement], now: datetime) -> None:
     rows = []
     for s in settlements:
         duration = (now - s.started_at).total_seconds() * 1000 if s.started_at else None
+        pickup = (s.started_at - s.due_at).total_seconds() * 1000 if s.started_at and s.due_at else None
         rows.append([_pk(s.job_id), s.attempt, s.worker or "", adapt(JobAttempt, "started_at", s.started_at),
                      adapt(JobAttempt, "finished_at", now), s.outcome, s.error[:10000], s.traceback[:50000],
-                     duration])
+                     duration, pickup])
     cursor.executemany(
         f"INSERT INTO {table(JobAttempt)} (job_id, number, worker, started_at, finished_at, outcome, error, "
-        "traceback, duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        "traceback, duration_ms, pickup_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
 
 
 def _log_settled(s: Settlement) -> None:
@@ -159,14 +180,16 @@ def _settle_one(s: Settlement, now: datetime | None) -> Settlement:
 def ack(job: Claimed, result: Any, now: datetime | None = None) -> Settlement:
     """RUNNING -> DONE under the job's lease, or LeaseLost."""
     return _settle_one(Settlement(job.id, job.lease_token, Outcome.DONE, job.attempt, job.worker,
-                                  job.started_at, result=result, task=job.task, queue=job.queue), now)
+                                  job.started_at, result=result, task=job.task, queue=job.queue,
+                                  due_at=job.run_at), now)
 
 
 def fail(job: Claimed, error: str, traceback: str = "", *, outcome: str = Outcome.FAILED,
          now: datetime | None = None) -> Settlement:
     """RUNNING -> FAILED (retry at now + backoff) or DLQ, under the job's lease, or LeaseLost."""
     return _settle_one(Settlement(job.id, job.lease_token, outcome, job.attempt, job.worker, job.started_at,
-                                  error=error, traceback=traceback, task=job.task, queue=job.queue), now)
+                                  error=error, traceback=traceback, task=job.task, queue=job.queue,
+                                  due_at=job.run_at), now)
 
 
 def heartbeat(jobs: list[Claimed], lease_seconds: float, now: datetime | None = None) -> list[Claimed]:
@@ -198,8 +221,10 @@ def release(jobs: list[Claimed], reason: str = "released by a stopping worker",
                 done.append(job)
         if done:
             _insert_attempts(cursor, [
-                Settlement(j.id, j.lease_token, Outcome.RELEASED, j.attempt, j.worker, j.started_at, error=reason)
+                Settlement(j.id, j.lease_token, Outcome.RELEASED, j.attempt, j.worker, j.started_at, error=reason,
+                           due_at=j.run_at)
                 for j in done], now)
+            tallies.record(Counter(("released", j.queue) for j in done), now)
     for job in done:
         event("released", job_id=job.job_id, task=job.task, queue=job.queue, attempt=job.attempt,
               worker=job.worker)
@@ -210,13 +235,14 @@ def reap(now: datetime | None = None, limit: int = 500) -> int:
     """Fail every job whose lease expired (its worker died or stalled): outcome lease_expired."""
     now = now or clock.now()
     rows = list(Job.objects.expired(now).order_by("lease_expires_at")
-                .values_list("id", "lease_token", "attempts", "lease_owner", "started_at", "task", "queue")[:limit])
+                .values_list("id", "lease_token", "attempts", "lease_owner", "started_at", "task", "queue",
+                             "run_at")[:limit])
     if not rows:
         return 0
     settlements = [
         Settlement(job_id, token, Outcome.LEASE_EXPIRED, attempts, owner or "", started,
-                   error=f"lease expired (worker {owner} stopped heartbeating)", task=task, queue=queue)
-        for job_id, token, attempts, owner, started, task, queue in rows
+                   error=f"lease expired (worker {owner} stopped heartbeating)", task=task, queue=queue, due_at=due)
+        for job_id, token, attempts, owner, started, task, queue, due in rows
     ]
     settle(settlements, now)
     return sum(1 for s in settlements if s.applied)

@@ -1,11 +1,12 @@
 """Submission: the one service function every entry point calls to create jobs."""
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from queue_app import clock, wakeup
-from queue_app.errors import IdempotencyConflict
+from queue_app import clock, tallies, wakeup
+from queue_app.errors import IdempotencyConflict, PayloadTooLarge, RateLimited
 from queue_app.logs import event
 from queue_app.models import Job, Status
 from queue_app.quotas import admit, limits_for, quota_row
@@ -58,7 +59,11 @@ def submit(owner, task: str, payload: dict | None = None, *, queue: str = "defau
             admit(owner, 1, now)
             job = _build(owner, spec, now, idempotency_key, fingerprint)
             job.save(force_insert=True)
+            tallies.record(Counter({("submitted", job.queue): 1}), now)
             wakeup.notify([job.queue])
+    except (RateLimited, PayloadTooLarge) as exc:
+        tallies.record_now(f"refused:{exc.code}", queue if isinstance(queue, str) else "", now)
+        raise
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race.
         if idempotency_key:
@@ -73,15 +78,20 @@ def submit(owner, task: str, payload: dict | None = None, *, queue: str = "defau
 def submit_many(owner, specs: list[JobSpec], *, now: datetime | None = None) -> list[Job]:
     """Submit several jobs all or nothing; they count against quotas as individual jobs."""
     now = now or clock.now()
-    with transaction.atomic():
-        quota = quota_row(owner, lock=True)
-        limits = limits_for(quota)
-        for spec in specs:
-            validate(spec, limits)
-        admit(owner, len(specs), now)
-        jobs = [_build(owner, spec, now, None, "") for spec in specs]
-        Job.objects.bulk_create(jobs)
-        wakeup.notify(sorted({job.queue for job in jobs}))
+    try:
+        with transaction.atomic():
+            quota = quota_row(owner, lock=True)
+            limits = limits_for(quota)
+            for spec in specs:
+                validate(spec, limits)
+            admit(owner, len(specs), now)
+            jobs = [_build(owner, spec, now, None, "") for spec in specs]
+            Job.objects.bulk_create(jobs)
+            tallies.record(Counter(("submitted", job.queue) for job in jobs), now)
+            wakeup.notify(sorted({job.queue for job in jobs}))
+    except (RateLimited, PayloadTooLarge) as exc:
+        tallies.record_now(f"refused:{exc.code}", "", now, len(specs))
+        raise
     _log_submitted(jobs)
     return jobs
 

@@ -14,7 +14,7 @@ from multiprocessing.connection import wait as wait_for
 
 from django.db import InterfaceError, OperationalError, connections
 
-from queue_app import clock, lifecycle
+from queue_app import clock, lifecycle, tallies
 from queue_app.lifecycle import Settlement
 from queue_app.models import CLAIMABLE, Job, PausedQueue
 from queue_app.worker import presence
@@ -57,6 +57,7 @@ class Worker:
         self.drained = False
         self.idle_wait = options.poll_interval
         self.next_beat = self.next_reap = 0.0
+        self.next_fold = time.monotonic() + 10.0
         self.db_backoff = 0.0
         from queue_app.worker.autoscale import Autoscaler
 
@@ -65,16 +66,22 @@ class Worker:
     # --- the loop -------------------------------------------------------------------------
     def run(self) -> int:
         self.stop.install(self.wake_w)
-        self.pool.start()
-        presence.register(self.id, self.o.queues, self.pool.capacity, self.now())
-        log.info("worker started", extra={"jq": {"event": "worker_started", "worker": self.id,
-                                                 "queues": ",".join(self.o.queues or ["*"]),
-                                                 "concurrency": self.pool.capacity}})
         try:
+            self.pool.start()
+            presence.register(self.id, self.o.queues, self.pool.capacity, self.now())
+            log.info("worker started", extra={"jq": {"event": "worker_started", "worker": self.id,
+                                                     "queues": ",".join(self.o.queues or ["*"]),
+                                                     "concurrency": self.pool.capacity}})
             while not self.should_exit():
                 self.turn()
+        except BaseException:
+            log.exception("worker loop failed", extra={"jq": {"event": "worker_crashed", "worker": self.id}})
+            raise
         finally:
-            self.shutdown()
+            try:
+                self.shutdown()
+            finally:
+                self.pool.stop_all(kill=True)  # never leave a child behind, whatever failed above
         return 0
 
     def turn(self) -> None:
@@ -120,6 +127,9 @@ class Worker:
         if tick >= self.next_reap:
             self.next_reap = tick + min(5.0, max(0.1, self.o.lease_seconds / 3))
             lifecycle.reap(now)
+            if tick >= self.next_fold:
+                self.next_fold = tick + 30.0
+                tallies.fold(now)
 
     def settle_pending(self, now) -> None:
         if self.pending:
@@ -178,7 +188,8 @@ class Worker:
     def settlement(self, f: Finished) -> Settlement:
         j = f.job
         return Settlement(j.id, j.lease_token, f.outcome, j.attempt, self.id, j.started_at,
-                          result=f.result, error=f.error, traceback=f.traceback, task=j.task, queue=j.queue)
+                          result=f.result, error=f.error, traceback=f.traceback, task=j.task, queue=j.queue,
+                          due_at=j.run_at)
 
     def on_database_error(self, exc: Exception) -> None:
         self.db_backoff = min(10.0, max(0.2, self.db_backoff * 2))

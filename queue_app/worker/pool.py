@@ -45,7 +45,8 @@ class Pool:
         # (the parent reconnects on its next query).
         connections.close_all()
         parent, child = _fork.Pipe(duplex=True)
-        process = _fork.Process(target=child_main, args=(child, os.getpid()), daemon=True)
+        # Not daemonic: multiprocessing would SIGTERM daemonic children at exit, which they ignore.
+        process = _fork.Process(target=child_main, args=(child, os.getpid()), daemon=False)
         process.start()
         child.close()
         return Slot(process=process, conn=parent)
