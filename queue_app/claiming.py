@@ -25,15 +25,14 @@ def _token_sql() -> str:
     return "lower(hex(randomblob(16)))"
 
 
-def _filters(queues: list[str] | None, paused: list[str], excluded_owners: list[int], now: datetime):
-    where = [f"status IN ({placeholders(len(CLAIMABLE))})", "run_at <= %s"]
-    params: list = [*CLAIMABLE, adapt(Job, "run_at", now)]
+def _filters(queues: list[str] | None, excluded_owners: list[int], now: datetime):
+    # Status values are literals (not parameters) so the planner can match the partial index.
+    where = [f"status IN ({', '.join(repr(str(s)) for s in CLAIMABLE)})", "run_at <= %s",
+             f"queue NOT IN (SELECT name FROM {table(PausedQueue)})"]
+    params: list = [adapt(Job, "run_at", now)]
     if queues:
         where.append(f"queue IN ({placeholders(len(queues))})")
         params += queues
-    if paused:
-        where.append(f"queue NOT IN ({placeholders(len(paused))})")
-        params += paused
     if excluded_owners:
         where.append(f"owner_id NOT IN ({placeholders(len(excluded_owners))})")
         params += excluded_owners
@@ -43,8 +42,10 @@ def _filters(queues: list[str] | None, paused: list[str], excluded_owners: list[
 def _capped_rooms() -> tuple[dict[int, int], list[int]]:
     """(room per capped owner we may claim for now, capped owners to skip this round)."""
     default = settings.JOBQUEUE_MAX_RUNNING
-    capped = Quota.objects.all() if default is not None else Quota.objects.filter(max_running__isnull=False)
-    caps = {uid: (cap if cap is not None else default) for uid, cap in capped.values_list("user_id", "max_running")}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT user_id, max_running FROM {table(Quota)}"
+                       + ("" if default is not None else " WHERE max_running IS NOT NULL"))
+        caps = {uid: (cap if cap is not None else default) for uid, cap in cursor.fetchall()}
     if not caps:
         return {}, []
     lockable = set(caps)
@@ -68,12 +69,13 @@ def _count():
 def claim_rows(worker_id: str, queues: list[str] | None, limit: int, lease_seconds: float,
                now: datetime) -> list[tuple]:
     """Claim up to `limit` jobs for `worker_id`; call inside a transaction. Returns raw rows."""
-    paused = list(PausedQueue.objects.values_list("name", flat=True))
     rooms, excluded = _capped_rooms()
-    where, params = _filters(queues, paused, excluded, now)
+    where, params = _filters(queues, excluded, now)
     tbl = table(Job)
     order = "ORDER BY priority DESC, run_at, id"
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    # SQLite's planner may prefer a status index and sort every ready row; pin the claim index.
+    source = tbl if is_postgres() else f"{tbl} INDEXED BY job_claim_order"
     lease = [worker_id, adapt(Job, "lease_expires_at", now + timedelta(seconds=lease_seconds)),
              adapt(Job, "started_at", now), adapt(Job, "updated_at", now)]
     set_sql = (f"status = '{Status.RUNNING}', lease_token = {_token_sql()}, lease_owner = %s, "
@@ -81,7 +83,7 @@ def claim_rows(worker_id: str, queues: list[str] | None, limit: int, lease_secon
     with connection.cursor() as cursor:
         if rooms:
             # Some candidates belong to capped owners with room left: pick in Python within room.
-            cursor.execute(f"SELECT id, owner_id FROM {tbl} WHERE {where} {order} LIMIT %s{lock}",
+            cursor.execute(f"SELECT id, owner_id FROM {source} WHERE {where} {order} LIMIT %s{lock}",
                            [*params, limit + sum(rooms.values())])
             taken: Counter = Counter()
             chosen = []
@@ -106,6 +108,6 @@ def claim_rows(worker_id: str, queues: list[str] | None, limit: int, lease_secon
                 [*params, limit, *lease])
         else:
             cursor.execute(
-                f"UPDATE {tbl} SET {set_sql} WHERE id IN (SELECT id FROM {tbl} WHERE {where} {order} LIMIT %s) "
+                f"UPDATE {tbl} SET {set_sql} WHERE id IN (SELECT id FROM {source} WHERE {where} {order} LIMIT %s) "
                 f"RETURNING {RETURNING}", [*lease, *params, limit])
         return cursor.fetchall()

@@ -70,3 +70,17 @@ def redrive_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
     for job_id, _owner, task, queue in rows:
         event("redriven", job_id=str(job_id), task=task, queue=queue, attempt=0, worker=by or None)
     return len(rows)
+
+
+def discard_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
+    """Discard dead-lettered jobs (DLQ -> CANCELLED, still redrivable); returns how many changed."""
+    now = now or clock.now()
+    ids = _ids(job_ids)
+    with transaction.atomic():
+        changed = list(Job.objects.filter(pk__in=ids, status=Status.DLQ).values_list("id", "task", "queue"))
+        Job.objects.filter(pk__in=[c[0] for c in changed], status=Status.DLQ).update(
+            status=Status.CANCELLED, updated_at=now)
+        tallies.record(Counter(("cancelled", c[2]) for c in changed), now)
+    for job_id, task, queue in changed:
+        event("cancelled", job_id=str(job_id), task=task, queue=queue, worker=by or None)
+    return len(changed)

@@ -70,7 +70,7 @@ def claim(worker_id: str, queues: list[str] | None, limit: int, lease_seconds: f
     if limit <= 0:
         return []
     now = now or clock.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # may join the caller's transaction (settle + claim)
         rows = claim_rows(worker_id, queues, limit, lease_seconds, now)
     claimed = [
         Claimed(id=r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(r[0]), task=r[1], queue=r[2],
@@ -118,15 +118,15 @@ def settle(settlements: list[Settlement], now: datetime | None = None) -> list[S
     if not settlements:
         return settlements
     now = now or clock.now()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for s in settlements:
             _apply(cursor, s, now)
         applied = [s for s in settlements if s.applied]
         if applied:
             _insert_attempts(cursor, applied, now)
             tallies.record(_tally(applied), now)
-    for s in settlements:
-        _log_settled(s)
+        # Reported only once the outcome has committed.
+        transaction.on_commit(lambda: [_log_settled(s) for s in settlements])
     return settlements
 
 

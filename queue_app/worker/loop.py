@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import wait as wait_for
 
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from queue_app import clock, lifecycle, tallies
 from queue_app.lifecycle import Settlement
@@ -88,8 +88,7 @@ class Worker:
         try:
             now = self.now()
             self.maintain(now)
-            self.settle_pending(now)
-            claimed = self.claim(now)
+            claimed = self.sync(now)
             self.pool.dispatch(claimed)
             if self.autoscaler:
                 self.autoscaler.step(now)
@@ -130,6 +129,19 @@ class Worker:
             if tick >= self.next_fold:
                 self.next_fold = tick + 30.0
                 tallies.fold(now)
+
+    def sync(self, now) -> list:
+        """Settle finished jobs and claim new ones in one transaction (one commit per turn)."""
+        batch = self.pending
+        try:
+            with transaction.atomic():
+                self.settle_pending(now)
+                return self.claim(now)
+        except BaseException:
+            for s in batch:
+                s.applied = False
+            self.pending = batch + [s for s in self.pending if s not in batch]
+            raise
 
     def settle_pending(self, now) -> None:
         if self.pending:
