@@ -55,6 +55,7 @@ class Worker:
         self.claimed_total = 0
         self.counts = {"done": 0, "failed": 0}
         self.drained = False
+        self.full_batch = False
         self.idle_wait = options.poll_interval
         self.next_beat = self.next_reap = 0.0
         self.next_fold = time.monotonic() + 10.0
@@ -94,7 +95,7 @@ class Worker:
                 self.autoscaler.step(now)
             if self.should_exit():
                 return
-            self.gather(self.wait(busy_claim=len(claimed) > 0))
+            self.gather(self.wait())
             self.db_backoff = 0.0
         except DB_ERRORS as exc:
             self.on_database_error(exc)
@@ -160,8 +161,10 @@ class Worker:
         if self.o.max_jobs is not None:
             limit = min(limit, self.o.max_jobs - self.claimed_total)
         if limit <= 0:
+            self.full_batch = False
             return []
         claimed = lifecycle.claim(self.id, self.o.queues, limit, self.o.lease_seconds, now)
+        self.full_batch = len(claimed) == limit
         self.claimed_total += len(claimed)
         self.drained = not claimed and (not self.o.burst or not self.retry_due_soon(now))
         self.idle_wait = self.o.poll_interval if claimed else min(self.idle_wait * 2, self.o.poll_interval * 4)
@@ -174,14 +177,14 @@ class Worker:
             soon = soon.filter(queue__in=self.o.queues)
         return soon.exclude(queue__in=PausedQueue.objects.values("name")).exists()
 
-    def wait(self, busy_claim: bool) -> list:
+    def wait(self) -> list:
         """Sleep until a child reports, a notification or signal arrives, or the next deadline."""
         tick = time.monotonic()
         deadlines = [self.next_beat, self.next_reap] + [s.deadline for s in self.pool.busy()]
         timeout = max(0.0, min(deadlines) - tick)
         if self.pool.free() and not (self.o.max_jobs is not None and self.claimed_total >= self.o.max_jobs):
             # Free slots: a full batch suggests more is ready, so come straight back.
-            timeout = min(timeout, 0.0 if busy_claim else self.idle_wait)
+            timeout = min(timeout, 0.0 if self.full_batch else self.idle_wait)
         objects = [*self.pool.wait_conns(), self.wake_r, *self.listener.fds()]
         return wait_for(objects, timeout)
 

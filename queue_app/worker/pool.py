@@ -1,9 +1,15 @@
-"""The pool: forked child processes, one job each at a time, with deadlines and respawn."""
+"""The pool: forked child processes that run jobs one at a time, with deadlines and respawn.
+
+Each slot (child) may hold a short queue of jobs: the head is running, the rest wait in the
+pipe. Queue depth adapts to how long jobs take: 1 for slow jobs (no job waits behind another),
+up to MAX_DEPTH for jobs of a few milliseconds, so one claim/settle transaction covers many jobs.
+"""
 import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from django.db import connections
 
@@ -11,15 +17,25 @@ from queue_app.lifecycle import Claimed
 from queue_app.worker.child import child_main
 
 _fork = multiprocessing.get_context("fork")
+MAX_DEPTH = 16
+FAST_JOB_SECONDS = 0.005  # below this average run time, slots take a deeper queue
 
 
 @dataclass
 class Slot:
     process: multiprocessing.process.BaseProcess
     conn: object
-    job: Claimed | None = None
-    deadline: float = 0.0
+    jobs: deque = field(default_factory=deque)  # jobs[0] is running; the rest wait in the pipe
+    head_started: float = 0.0
     retiring: bool = False
+
+    @property
+    def job(self) -> Claimed | None:
+        return self.jobs[0] if self.jobs else None
+
+    @property
+    def deadline(self) -> float:
+        return self.head_started + self.jobs[0].timeout_seconds if self.jobs else float("inf")
 
 
 @dataclass
@@ -38,6 +54,7 @@ class Pool:
     def __init__(self, size: int):
         self.slots: list[Slot] = []
         self.target = size
+        self.avg_run = 1.0  # seconds; start cautious (depth 1) until jobs prove fast
 
     # --- processes ------------------------------------------------------------------------
     def _spawn(self) -> Slot:
@@ -52,15 +69,15 @@ class Pool:
         return Slot(process=process, conn=parent)
 
     def start(self) -> None:
-        while len(self.slots) < self.target:
+        while len([s for s in self.slots if not s.retiring]) < self.target:
             self.slots.append(self._spawn())
 
     def resize(self, size: int) -> None:
-        """Grow at once; shrink by retiring idle slots (busy ones retire when their job ends)."""
+        """Grow at once; shrink by retiring idle slots (busy ones retire when their jobs end)."""
         self.target = size
         self.start()
         extra = len([s for s in self.slots if not s.retiring]) - size
-        for slot in sorted(self.slots, key=lambda s: s.job is not None):
+        for slot in sorted(self.slots, key=lambda s: len(s.jobs)):
             if extra <= 0:
                 break
             if not slot.retiring:
@@ -69,7 +86,7 @@ class Pool:
         self._retire_idle()
 
     def _retire_idle(self) -> None:
-        for slot in [s for s in self.slots if s.retiring and s.job is None]:
+        for slot in [s for s in self.slots if s.retiring and not s.jobs]:
             self._stop(slot, kill=False)
             self.slots.remove(slot)
 
@@ -79,87 +96,119 @@ class Pool:
                 os.kill(slot.process.pid, signal.SIGKILL)
             else:
                 slot.conn.send(None)
-        except (OSError, BrokenPipeError, ValueError):
+        except (OSError, ValueError):
             pass
-        slot.process.join(timeout=0 if kill else 1)
+        slot.process.join(timeout=0.05 if kill else 1)
         if slot.process.is_alive():
-            os.kill(slot.process.pid, signal.SIGKILL)
+            try:
+                os.kill(slot.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
             slot.process.join(timeout=1)
         slot.conn.close()
 
-    def _replace(self, slot: Slot) -> None:
+    def _replace(self, slot: Slot, requeue: list[Claimed]) -> None:
+        """Kill a slot's child and fork a fresh one; `requeue` (not yet started) goes to the new child."""
         self._stop(slot, kill=True)
         index = self.slots.index(slot)
-        if slot.retiring:
+        if slot.retiring and not requeue:
             self.slots.pop(index)
-        else:
-            self.slots[index] = self._spawn()
+            return
+        fresh = self._spawn()
+        fresh.retiring = slot.retiring
+        self.slots[index] = fresh
+        for job in requeue:
+            self._send(fresh, job)
 
     # --- jobs -----------------------------------------------------------------------------
     @property
     def capacity(self) -> int:
         return len([s for s in self.slots if not s.retiring])
 
+    @property
+    def depth(self) -> int:
+        return MAX_DEPTH if self.avg_run < FAST_JOB_SECONDS else (4 if self.avg_run < 0.02 else 1)
+
     def free(self) -> int:
-        return len([s for s in self.slots if s.job is None and not s.retiring])
+        depth = self.depth
+        return sum(max(0, depth - len(s.jobs)) for s in self.slots if not s.retiring)
 
     def busy(self) -> list[Slot]:
-        return [s for s in self.slots if s.job is not None]
+        return [s for s in self.slots if s.jobs]
 
     def running_jobs(self) -> list[Claimed]:
-        return [s.job for s in self.slots if s.job is not None]
+        """Every job this pool holds a lease for (running or queued in a child's pipe)."""
+        return [job for s in self.slots for job in s.jobs]
 
-    def dispatch(self, jobs: list[Claimed]) -> None:
-        idle = [s for s in self.slots if s.job is None and not s.retiring]
-        for slot, job in zip(idle, jobs, strict=False):
-            slot.job, slot.deadline = job, time.monotonic() + job.timeout_seconds
+    def _send(self, slot: Slot, job: Claimed) -> None:
+        if not slot.jobs:
+            slot.head_started = time.monotonic()
+        slot.jobs.append(job)
+        try:
             slot.conn.send({"id": job.job_id, "task": job.task, "payload": job.payload, "attempt": job.attempt,
                             "token": job.lease_token, "queue": job.queue})
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child died while idle: its pipe reads EOF next, and collect() fails the job as "died"
+
+    def dispatch(self, jobs: list[Claimed]) -> None:
+        depth = self.depth
+        for job in jobs:
+            slot = min((s for s in self.slots if not s.retiring and len(s.jobs) < depth),
+                       key=lambda s: len(s.jobs), default=None)
+            if slot is None:  # capacity shrank since the claim: queue it anyway
+                slot = min((s for s in self.slots if not s.retiring), key=lambda s: len(s.jobs))
+            self._send(slot, job)
 
     def wait_conns(self) -> list:
-        return [s.conn for s in self.slots if s.job is not None]
+        return [s.conn for s in self.slots if s.jobs]
 
     def collect(self, ready: list) -> list[Finished]:
-        """Read the outcome of every slot whose pipe is readable (a result, or EOF if it died)."""
+        """Read every outcome available on readable pipes (a result, or EOF if the child died)."""
         finished = []
-        for slot in [s for s in self.slots if s.job is not None and s.conn in ready]:
-            job = slot.job
-            try:
-                msg = slot.conn.recv()
-            except (EOFError, OSError):
-                code = slot.process.exitcode
-                slot.process.join(timeout=1)
-                code = slot.process.exitcode if code is None else code
-                how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                finished.append(Finished(job, False, error=f"The worker process running the job died ({how})."))
-                slot.job = None
-                self._replace(slot)
-                continue
-            slot.job = None
-            if msg[1] == "ok":
-                finished.append(Finished(job, True, result=msg[2], outcome="done"))
-            else:
-                finished.append(Finished(job, False, error=msg[2], traceback=msg[3]))
+        for slot in [s for s in self.slots if s.jobs and s.conn in ready]:
+            while slot.jobs and slot.conn.poll():
+                try:
+                    msg = slot.conn.recv()
+                except (EOFError, OSError):
+                    finished.append(self._died(slot))
+                    break
+                job = slot.jobs.popleft()
+                slot.head_started = time.monotonic()
+                self.avg_run = 0.8 * self.avg_run + 0.2 * max(0.0, msg[-1] - msg[-2])
+                if msg[1] == "ok":
+                    finished.append(Finished(job, True, result=msg[2], outcome="done"))
+                else:
+                    finished.append(Finished(job, False, error=msg[2], traceback=msg[3]))
         self._retire_idle()
         return finished
 
+    def _died(self, slot: Slot) -> Finished:
+        job, rest = slot.jobs[0], list(slot.jobs)[1:]
+        slot.process.join(timeout=1)
+        code = slot.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        slot.jobs.clear()
+        self._replace(slot, rest)
+        return Finished(job, False, error=f"The worker process running the job died ({how}).")
+
     def expire_timeouts(self, monotonic_now: float) -> list[Finished]:
-        """Kill the children whose job ran past timeout_seconds; their attempts fail with `timeout`."""
+        """Kill the children whose running job passed timeout_seconds; those attempts fail with `timeout`."""
         finished = []
-        for slot in [s for s in self.slots if s.job is not None and s.deadline <= monotonic_now]:
-            job, slot.job = slot.job, None
-            finished.append(Finished(job, False, outcome="timeout",
-                                     error=f"Timed out after {job.timeout_seconds} s."))
-            self._replace(slot)
+        for slot in [s for s in self.slots if s.jobs and s.deadline <= monotonic_now]:
+            job, rest = slot.jobs[0], list(slot.jobs)[1:]
+            slot.jobs.clear()
+            finished.append(Finished(job, False, outcome="timeout", error=f"Timed out after {job.timeout_seconds} s."))
+            self._replace(slot, rest)
         self._retire_idle()
         return finished
 
     def abandon(self, jobs: list[Claimed]) -> None:
-        """Stop running `jobs` (their lease was lost): kill their children, drop their outcome."""
+        """Stop running `jobs` (their lease was lost): restart their children, keep the others."""
         ids = {j.job_id for j in jobs}
-        for slot in [s for s in self.slots if s.job is not None and s.job.job_id in ids]:
-            slot.job = None
-            self._replace(slot)
+        for slot in [s for s in self.slots if any(j.job_id in ids for j in s.jobs)]:
+            keep = [j for j in slot.jobs if j.job_id not in ids]
+            slot.jobs.clear()
+            self._replace(slot, keep)
 
     def stop_all(self, kill: bool) -> None:
         for slot in list(self.slots):
