@@ -32,7 +32,9 @@ def cancel_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
     now = now or clock.now()
     ids = _ids(job_ids)
     with transaction.atomic():
-        changed = list(Job.objects.filter(pk__in=ids, status__in=CANCELLABLE).values_list("id", "task", "queue"))
+        # Lock the rows (PostgreSQL) so a claim committing meanwhile is seen, not silently lost.
+        changed = list(Job.objects.filter(pk__in=ids, status__in=CANCELLABLE).select_for_update()
+                       .values_list("id", "task", "queue"))
         Job.objects.filter(pk__in=[c[0] for c in changed], status__in=CANCELLABLE).update(
             status=Status.CANCELLED, finished_at=now, updated_at=now)
         tallies.record(Counter(("cancelled", c[2]) for c in changed), now)
@@ -55,7 +57,7 @@ def redrive_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
     now = now or clock.now()
     ids = _ids(job_ids)
     with transaction.atomic():
-        rows = list(Job.objects.filter(pk__in=ids, status__in=REDRIVABLE)
+        rows = list(Job.objects.filter(pk__in=ids, status__in=REDRIVABLE).select_for_update()
                     .values_list("id", "owner_id", "task", "queue"))
         from django.contrib.auth import get_user_model
 
@@ -77,7 +79,8 @@ def discard_many(job_ids, *, now: datetime | None = None, by: str = "") -> int:
     now = now or clock.now()
     ids = _ids(job_ids)
     with transaction.atomic():
-        changed = list(Job.objects.filter(pk__in=ids, status=Status.DLQ).values_list("id", "task", "queue"))
+        changed = list(Job.objects.filter(pk__in=ids, status=Status.DLQ).select_for_update()
+                       .values_list("id", "task", "queue"))
         Job.objects.filter(pk__in=[c[0] for c in changed], status=Status.DLQ).update(
             status=Status.CANCELLED, updated_at=now)
         tallies.record(Counter(("cancelled", c[2]) for c in changed), now)

@@ -37,7 +37,7 @@ def test_flaky_succeeds_on_its_third_attempt_and_fail_dead_letters_after_three(m
 
 
 def test_timeout_kills_the_job_and_the_worker_keeps_working(make_job, workers):
-    slow = make_job(task="demo.sleep", payload={"seconds": 30}, timeout_seconds=1, max_retries=0, priority=10)
+    slow = make_job(task="demo.sleep", payload={"seconds": 60}, timeout_seconds=1, max_retries=0, priority=10)
     after = make_job(task="demo.echo", payload={"after": True}, priority=0)
     run_burst(workers, "--concurrency", "1", timeout=30)
 
@@ -45,7 +45,7 @@ def test_timeout_kills_the_job_and_the_worker_keeps_working(make_job, workers):
     assert row.status == Status.DLQ
     assert outcomes(slow) == [Outcome.TIMEOUT]
     assert "Timed out" in row.last_error
-    assert row.attempt_history.get().duration_ms < 10_000
+    assert row.attempt_history.get().duration_ms < 30_000  # cut short, not the 60 s it asked for
     done = fresh(after)
     assert done.status == Status.DONE and done.result == {"after": True}
 

@@ -86,7 +86,7 @@ def test_sigterm_past_the_grace_period_releases_the_job(make_job, workers):
     started = time.monotonic()
     proc.signal(signal.SIGTERM)
     assert proc.wait(30) == 0, proc.output()[-3000:]
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25  # the 1 s grace, not the 60 s job
     row = fresh(job)
     assert row.status == Status.PENDING and row.attempts == 0
     assert (row.lease_token, row.lease_owner, row.lease_expires_at) == (None, None, None)
@@ -101,10 +101,8 @@ def test_second_sigterm_exits_fast(make_job, workers):
     wait_status(job, Status.RUNNING, proc)
     proc.signal(signal.SIGTERM)
     proc.wait_for_output("stopping")
-    started = time.monotonic()
     proc.signal(signal.SIGTERM)
-    assert proc.wait(20) == 0, proc.output()[-3000:]
-    assert time.monotonic() - started < 10  # far less than the 60 s grace period
+    assert proc.wait(30) == 0, proc.output()[-3000:]  # well inside the 60 s grace period
     row = fresh(job)
     assert row.status == Status.PENDING and row.attempts == 0
     assert outcomes(job) == [Outcome.RELEASED]
@@ -147,10 +145,8 @@ def test_a_worker_that_lost_its_lease_stops_the_job_and_writes_nothing(make_job,
     assert fresh(job).status == Status.DLQ
     proc.wait_for_output("lease lost")
     procs.wait_until(lambda: not any(alive(k) for k in kids), timeout=10, message="the job's child stopped")
-    started = time.monotonic()
     proc.signal(signal.SIGTERM)
-    assert proc.wait(20) == 0
-    assert time.monotonic() - started < 10  # nothing left running to wait for
+    assert proc.wait(20) == 0  # nothing left running to wait for (the grace period is 30 s)
     row = fresh(job)
     assert row.status == Status.DLQ and row.attempts == 1
     assert outcomes(job) == [Outcome.LEASE_EXPIRED]
