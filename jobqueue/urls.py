@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("queue_app.api.urls")),
+    path("metrics", include("queue_app.metrics")),
     path("", include("dashboard.urls")),
 ]
