@@ -32,6 +32,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "queue_app.health.HealthMiddleware",
+    "queue_app.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "queue_app.api.errors.ApiErrorMiddleware",
@@ -100,18 +101,23 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("JOBQUEUE_MAX_REQUEST_BYTES", 5 * 1024 * 1024)
+# API requests with a longer query string get 414 query_too_long (gunicorn itself caps a request line at 4094).
+JOBQUEUE_MAX_QUERY_STRING_BYTES = env_int("JOBQUEUE_MAX_QUERY_STRING_BYTES", 4096)
 
 # --- Security (production turns these on through the environment) ---------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0) or 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -181,6 +187,12 @@ JOBQUEUE_MAX_TIMEOUT_SECONDS = env_int("JOBQUEUE_MAX_TIMEOUT_SECONDS", 3600)
 JOBQUEUE_BATCH_MAX = env_int("JOBQUEUE_BATCH_MAX", 500)
 # Failed API key checks allowed per client IP per minute before 429 (queue_app/auth_throttle.py); none = off.
 JOBQUEUE_AUTH_FAILURES_PER_MINUTE = env_int("JOBQUEUE_AUTH_FAILURES_PER_MINUTE", 20)
+
+# --- Operations (docs/operations.md) ---------------------------------------------------------
+JOBQUEUE_METRICS_AUTH = env_str("JOBQUEUE_METRICS_AUTH", "staff")  # open | token | staff
+JOBQUEUE_METRICS_TOKEN = env_str("JOBQUEUE_METRICS_TOKEN", "")
+JOBQUEUE_AUTOSCALE_WINDOW_SECONDS = env_float("JOBQUEUE_AUTOSCALE_WINDOW_SECONDS", 30.0)
+JOBQUEUE_AUTOSCALE_CHECK_SECONDS = env_float("JOBQUEUE_AUTOSCALE_CHECK_SECONDS", 1.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

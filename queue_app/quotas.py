@@ -46,11 +46,14 @@ def limits_for(quota: Quota | None) -> Limits:
 
 def quota_row(user, *, lock: bool) -> Quota:
     """The user's Quota row, created on first use; locked for the transaction when asked."""
-    Quota.objects.get_or_create(user=user)
     qs = Quota.objects.filter(user=user)
     if lock and is_postgres():
         qs = qs.select_for_update()
-    return qs.get()
+    row = qs.first()  # one query on the hot path; the row exists after a user's first submission
+    if row is None:
+        Quota.objects.get_or_create(user=user)
+        row = qs.get()
+    return row
 
 
 def _refill(quota: Quota, limits: Limits, now: datetime) -> float:

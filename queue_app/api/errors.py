@@ -1,7 +1,8 @@
 """One error shape for the whole API: {"error": {"code": ..., "message": ..., ...details}}."""
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -76,6 +77,10 @@ class ApiErrorMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith("/api/"):
             return self.get_response(request)
+        limit = settings.JOBQUEUE_MAX_QUERY_STRING_BYTES
+        if limit and len(request.META.get("QUERY_STRING", "")) > limit:
+            return JsonResponse(error_body("query_too_long", f"The query string exceeds {limit} bytes.",
+                                           limit="query_string_bytes", limit_value=limit), status=414)
         try:
             response = self.get_response(request)
         except (OperationalError, InterfaceError):
@@ -91,6 +96,8 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse(error_body("payload_too_large", "The request body is too large."), status=413)
+        if isinstance(exception, TooManyFieldsSent):
+            return JsonResponse(error_body("too_many_parameters", "Too many query or form parameters."), status=400)
         if isinstance(exception, OperationalError | InterfaceError):
             return JsonResponse(error_body("database_unavailable", "The database is unavailable; retry shortly."),
                                 status=503, headers={"Retry-After": "5"})

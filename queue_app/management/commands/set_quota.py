@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from queue_app.models import Quota
 from queue_app.quotas import limits_for
 
+UNSET = object()  # not a string: argparse would run `type` on a string default
 FIELDS = ["rate_per_minute", "burst", "max_active", "max_running", "max_payload_bytes", "max_retries_cap",
           "max_timeout_seconds"]
 
@@ -23,14 +24,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         for name in FIELDS:
-            parser.add_argument("--" + name.replace("_", "-"), type=limit_value, default="unset")
+            parser.add_argument("--" + name.replace("_", "-"), type=limit_value, default=UNSET)
 
     def handle(self, *args, **o):
         user = get_user_model().objects.filter(username=o["username"]).first()
         if user is None:
             raise CommandError(f"No user named {o['username']!r}.")
         quota, _ = Quota.objects.get_or_create(user=user)
-        changed = [name for name in FIELDS if o[name] != "unset"]
+        changed = [name for name in FIELDS if o[name] is not UNSET]
         for name in changed:
             setattr(quota, name, o[name])
         if "rate_per_minute" in changed or "burst" in changed:
