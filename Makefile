@@ -45,3 +45,15 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+CHAOS_DB ?= sqlite,postgres
+SOAK_MINUTES ?= 10
+
+# Full reliability runs with figures (docs/reliability.md): SIGKILL chaos, poison job, crash durability,
+# idempotent submission under lost responses, lock storms. A few minutes per database.
+chaos: venv
+	PG_TEST_URL="$(PG_TEST_URL)" $(PY) tests/reliability/chaos.py --db $(CHAOS_DB) --scenarios 1,4,5,6,7
+
+# Steady submission and processing for SOAK_MINUTES per database: memory, error rate, reconciliation.
+soak: venv
+	PG_TEST_URL="$(PG_TEST_URL)" $(PY) tests/reliability/chaos.py --db $(CHAOS_DB) --scenarios 8 --soak-minutes $(SOAK_MINUTES)

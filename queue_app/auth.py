@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from queue_app import auth_throttle
 from queue_app.models import ApiKey
 
 KEY_SHAPE = re.compile(r"^jq_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,64})$")
@@ -64,13 +65,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
+        auth_throttle.check(request)
         parts = header.split()
         if parts[0].lower() != self.keyword.lower():
+            auth_throttle.failed(request)
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <API key>'.")
         if len(parts) != 2:
+            auth_throttle.failed(request)
             raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <API key>'.")
         key = lookup(parts[1])
         if key is None:
+            auth_throttle.failed(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         touch(key)
         return key.user, key

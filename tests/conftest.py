@@ -65,3 +65,12 @@ def workers(tmp_path):
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (the per-client API key failure counts live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
