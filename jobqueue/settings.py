@@ -155,7 +155,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "queue_app.models.Status", "AttemptOutcomeEnum": "queue_app.models.Outcome"},
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "queue_app.models.Status",
+        "AttemptOutcomeEnum": "queue_app.models.Outcome",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "queue_app.api.schema.strict_request_bodies"],
 }

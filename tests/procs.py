@@ -21,7 +21,8 @@ def database_url() -> str:
 
 
 def env(**overrides) -> dict:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is for in-process browser tests only; never hand it to subprocesses.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     base.update({
         "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "jobqueue.settings",
