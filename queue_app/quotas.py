@@ -69,13 +69,14 @@ def active_count(user) -> int:
     return Job.objects.filter(owner=user).active().count()
 
 
-def admit(user, n: int, now: datetime) -> tuple[Quota, Limits]:
+def admit(user, n: int, now: datetime, quota: Quota | None = None) -> tuple[Quota, Limits]:
     """Check and consume `n` submissions for `user`, or raise RateLimited / QuotaExceeded.
 
     Must run inside the transaction that creates the jobs.
     """
-    assert transaction.get_connection().in_atomic_block, "admit() needs the submit transaction"
-    quota = quota_row(user, lock=True)
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("admit() must run inside the submit transaction")
+    quota = quota if quota is not None else quota_row(user, lock=True)
     limits = limits_for(quota)
     if limits.max_active is not None:
         active = active_count(user)

@@ -13,11 +13,12 @@ from django.db import connection, transaction
 
 from queue_app import backoff, clock, tallies
 from queue_app.claiming import claim_rows
-from queue_app.dbvalues import adapt, as_datetime, load_json, table
+from queue_app.dbvalues import adapt, as_datetime, is_postgres, load_json, table
 from queue_app.errors import LeaseLost
 from queue_app.logs import event
 from queue_app.models import Job, JobAttempt, Outcome, Status
 
+ACK_CHUNK = 200  # jobs per bulk-ack statement (keeps the parameter count well under SQLite's limit)
 CLEAR_LEASE = "lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL"
 GUARD = "WHERE id = %s AND status = 'RUNNING' AND lease_token = %s"
 
@@ -110,6 +111,33 @@ def _apply(cursor, s: Settlement, now: datetime) -> None:
         s.applied, s.new_status, s.task, s.queue = True, row[0], row[1], row[2]
 
 
+def _ack_many(cursor, batch: list[Settlement], now: datetime) -> None:
+    """RUNNING -> DONE for a batch in one guarded UPDATE ... FROM (VALUES ...) statement."""
+    tbl = table(Job)
+    ts = adapt(Job, "updated_at", now)
+    params: list = []
+    for s in batch:
+        params += [_pk(s.job_id), s.lease_token, adapt(Job, "result", s.result)]
+    if is_postgres():
+        rows = ", ".join(["(%s::uuid, %s, %s::jsonb)"] * len(batch))
+        sql = (f"UPDATE {tbl} AS j SET status = 'DONE', result = v.vresult, finished_at = %s, updated_at = %s, "
+               f"{CLEAR_LEASE} FROM (VALUES {rows}) AS v(vid, vtoken, vresult) "
+               "WHERE j.id = v.vid AND j.status = 'RUNNING' AND j.lease_token = v.vtoken "
+               "RETURNING j.id, j.task, j.queue")
+        cursor.execute(sql, [ts, ts, *params])
+    else:
+        rows = ", ".join(["(%s, %s, %s)"] * len(batch))
+        sql = (f"WITH v(vid, vtoken, vresult) AS (VALUES {rows}) "
+               f"UPDATE {tbl} SET status = 'DONE', result = v.vresult, finished_at = %s, updated_at = %s, "
+               f"{CLEAR_LEASE} FROM v WHERE {tbl}.id = v.vid AND {tbl}.status = 'RUNNING' "
+               f"AND {tbl}.lease_token = v.vtoken RETURNING id, task, queue")
+        cursor.execute(sql, [*params, ts, ts])
+    by_id = {str(s.job_id): s for s in batch}
+    for job_id, task, queue in cursor.fetchall():
+        s = by_id[str(job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(job_id))]
+        s.applied, s.new_status, s.task, s.queue = True, Status.DONE, task, queue
+
+
 def settle(settlements: list[Settlement], now: datetime | None = None) -> list[Settlement]:
     """Record outcomes in one transaction (guarded per job) and write their attempt rows.
 
@@ -119,8 +147,12 @@ def settle(settlements: list[Settlement], now: datetime | None = None) -> list[S
         return settlements
     now = now or clock.now()
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        done = [s for s in settlements if s.outcome == Outcome.DONE]
+        for start in range(0, len(done), ACK_CHUNK):
+            _ack_many(cursor, done[start:start + ACK_CHUNK], now)
         for s in settlements:
-            _apply(cursor, s, now)
+            if s.outcome != Outcome.DONE:
+                _apply(cursor, s, now)
         applied = [s for s in settlements if s.applied]
         if applied:
             _insert_attempts(cursor, applied, now)

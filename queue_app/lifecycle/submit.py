@@ -56,7 +56,7 @@ def submit(owner, task: str, payload: dict | None = None, *, queue: str = "defau
                 if original is not None:
                     return SubmitResult(original, False)
             validate(spec, limits_for(quota))
-            admit(owner, 1, now)
+            admit(owner, 1, now, quota)
             job = _build(owner, spec, now, idempotency_key, fingerprint)
             job.save(force_insert=True)
             tallies.record(Counter({("submitted", job.queue): 1}), now)
@@ -84,7 +84,7 @@ def submit_many(owner, specs: list[JobSpec], *, now: datetime | None = None) -> 
             limits = limits_for(quota)
             for spec in specs:
                 validate(spec, limits)
-            admit(owner, len(specs), now)
+            admit(owner, len(specs), now, quota)
             jobs = [_build(owner, spec, now, None, "") for spec in specs]
             Job.objects.bulk_create(jobs)
             tallies.record(Counter(("submitted", job.queue) for job in jobs), now)

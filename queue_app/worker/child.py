@@ -58,5 +58,6 @@ def child_main(conn, parent_pid: int) -> None:
             break
         if msg is None:
             break
-        conn.send((msg["id"], *run_handler(msg)))
+        for job in msg if isinstance(msg, list) else [msg]:
+            conn.send((job["id"], *run_handler(job)))
     os._exit(0)

@@ -117,8 +117,7 @@ class Pool:
         fresh = self._spawn()
         fresh.retiring = slot.retiring
         self.slots[index] = fresh
-        for job in requeue:
-            self._send(fresh, job)
+        self._send(fresh, requeue)
 
     # --- jobs -----------------------------------------------------------------------------
     @property
@@ -140,24 +139,36 @@ class Pool:
         """Every job this pool holds a lease for (running or queued in a child's pipe)."""
         return [job for s in self.slots for job in s.jobs]
 
-    def _send(self, slot: Slot, job: Claimed) -> None:
+    @staticmethod
+    def _message(job: Claimed) -> dict:
+        return {"id": job.job_id, "task": job.task, "payload": job.payload, "attempt": job.attempt,
+                "token": job.lease_token, "queue": job.queue}
+
+    def _send(self, slot: Slot, jobs: list[Claimed]) -> None:
+        """Queue `jobs` on a slot in one pipe write (the child runs them in order)."""
+        if not jobs:
+            return
         if not slot.jobs:
             slot.head_started = time.monotonic()
-        slot.jobs.append(job)
+        slot.jobs.extend(jobs)
         try:
-            slot.conn.send({"id": job.job_id, "task": job.task, "payload": job.payload, "attempt": job.attempt,
-                            "token": job.lease_token, "queue": job.queue})
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the child died while idle: its pipe reads EOF next, and collect() fails the job as "died"
+            slot.conn.send([self._message(job) for job in jobs])
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # the child died; its EOF is read by collect(), which fails the head and requeues the rest
 
     def dispatch(self, jobs: list[Claimed]) -> None:
         depth = self.depth
+        batches: dict[int, list[Claimed]] = {}
+        fill = {id(s): len(s.jobs) for s in self.slots}
         for job in jobs:
-            slot = min((s for s in self.slots if not s.retiring and len(s.jobs) < depth),
-                       key=lambda s: len(s.jobs), default=None)
+            slot = min((s for s in self.slots if not s.retiring and fill[id(s)] < depth),
+                       key=lambda s: fill[id(s)], default=None)
             if slot is None:  # capacity shrank since the claim: queue it anyway
-                slot = min((s for s in self.slots if not s.retiring), key=lambda s: len(s.jobs))
-            self._send(slot, job)
+                slot = min((s for s in self.slots if not s.retiring), key=lambda s: fill[id(s)])
+            fill[id(slot)] += 1
+            batches.setdefault(id(slot), []).append(job)
+        for slot in list(self.slots):
+            self._send(slot, batches.get(id(slot), []))
 
     def wait_conns(self) -> list:
         return [s.conn for s in self.slots if s.jobs]
