@@ -8,6 +8,7 @@
     release           RUNNING -> PENDING (attempt given back)
     reap              RUNNING with expired lease -> FAILED / DLQ
     cancel            PENDING/FAILED -> CANCELLED
+    discard           DLQ -> CANCELLED (operator.discard_many; still redrivable)
     redrive           DLQ/CANCELLED -> PENDING (fresh retry budget)
 
 See docs/lifecycle.md.
