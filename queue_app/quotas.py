@@ -78,13 +78,7 @@ def admit(user, n: int, now: datetime, quota: Quota | None = None) -> tuple[Quot
         raise RuntimeError("admit() must run inside the submit transaction")
     quota = quota if quota is not None else quota_row(user, lock=True)
     limits = limits_for(quota)
-    if limits.max_active is not None:
-        active = active_count(user)
-        if active + n > limits.max_active:
-            raise QuotaExceeded(
-                f"At most {limits.max_active} active jobs; {active} are active and {n} more were asked for.",
-                retry_after=5, limit="max_active", limit_value=limits.max_active, usage=active, requested=n,
-            )
+    _check_active(user, limits, n, "At most {cap} active jobs; {active} are active and {n} more were asked for.")
     if limits.rate_per_minute is not None:
         tokens = _refill(quota, limits, now)
         if tokens + 1e-9 < n:
@@ -103,15 +97,18 @@ def admit(user, n: int, now: datetime, quota: Quota | None = None) -> tuple[Quot
 
 def admit_redrive(user, n: int) -> None:
     """Redriven jobs become active again: they must fit under max_active."""
-    quota = quota_row(user, lock=True)
-    limits = limits_for(quota)
-    if limits.max_active is not None:
-        active = active_count(user)
-        if active + n > limits.max_active:
-            raise QuotaExceeded(
-                f"Redriving {n} job(s) would exceed max_active={limits.max_active} ({active} active).",
-                retry_after=5, limit="max_active", limit_value=limits.max_active, usage=active, requested=n,
-            )
+    limits = limits_for(quota_row(user, lock=True))
+    _check_active(user, limits, n, "Redriving {n} job(s) would exceed max_active={cap} ({active} active).")
+
+
+def _check_active(user, limits: Limits, n: int, message: str) -> None:
+    """Refuse when `n` more active jobs would pass the user's max_active."""
+    if limits.max_active is None:
+        return
+    active = active_count(user)
+    if active + n > limits.max_active:
+        raise QuotaExceeded(message.format(cap=limits.max_active, active=active, n=n), retry_after=5,
+                            limit="max_active", limit_value=limits.max_active, usage=active, requested=n)
 
 
 def usage(user, now: datetime) -> dict:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from queue_app.auth import create_key
 from queue_app.models import Job, Status
@@ -30,6 +31,19 @@ def make_user_with_key(make_user):
         user = make_user(username, staff=staff)
         _, raw = create_key(user, "test")
         return user, raw
+
+    return make
+
+
+@pytest.fixture
+def api():
+    """`api(raw_key)`: a DRF test client sending `Authorization: Bearer <raw_key>` (none without a key)."""
+
+    def make(raw_key: str | None = None) -> APIClient:
+        client = APIClient()
+        if raw_key:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+        return client
 
     return make
 

@@ -1,19 +1,7 @@
 """Clients for API tests: `api(raw_key)` returns a DRF test client sending `Authorization: Bearer <key>`."""
 import pytest
-from rest_framework.test import APIClient
 
 from tests.live_server import gunicorn_factory, gunicorn_server  # noqa: F401 - fixtures
-
-
-@pytest.fixture
-def api():
-    def make(raw_key: str | None = None) -> APIClient:
-        client = APIClient()
-        if raw_key:
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-        return client
-
-    return make
 
 
 @pytest.fixture

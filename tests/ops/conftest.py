@@ -1,20 +1,8 @@
 """Fixtures for the operations tests: API clients, gunicorn, a scrape helper."""
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from rest_framework.test import APIClient
 
 from tests.live_server import gunicorn_factory, gunicorn_server  # noqa: F401 - fixtures
-
-
-@pytest.fixture
-def api():
-    def make(raw_key: str | None = None) -> APIClient:
-        client = APIClient()
-        if raw_key:
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-        return client
-
-    return make
 
 
 @pytest.fixture
