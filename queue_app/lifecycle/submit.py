@@ -3,9 +3,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from queue_app import clock, tallies, wakeup
+from queue_app.dbvalues import placeholders, table
 from queue_app.errors import IdempotencyConflict, PayloadTooLarge, RateLimited
 from queue_app.logs import event
 from queue_app.models import Job, Status
@@ -26,6 +27,17 @@ def _build(owner, spec: JobSpec, now: datetime, idempotency_key: str | None, fin
         timeout_seconds=spec.timeout_seconds, idempotency_key=idempotency_key,
         request_fingerprint=fingerprint, created_at=now, updated_at=now,
     )
+
+
+def _insert(job: Job) -> None:
+    """INSERT one job with raw SQL (the ORM's save() costs more than the statement here)."""
+    fields = Job._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(job, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table(Job)} ({columns}) VALUES ({placeholders(len(fields))})", values)
+    job._state.adding = False
+    job._state.db = connection.alias
 
 
 def _replay(owner, key: str, fingerprint: str) -> Job | None:
@@ -58,7 +70,7 @@ def submit(owner, task: str, payload: dict | None = None, *, queue: str = "defau
             validate(spec, limits_for(quota))
             admit(owner, 1, now, quota)
             job = _build(owner, spec, now, idempotency_key, fingerprint)
-            job.save(force_insert=True)
+            _insert(job)
             tallies.record(Counter({("submitted", job.queue): 1}), now)
             wakeup.notify([job.queue])
     except (RateLimited, PayloadTooLarge) as exc:
