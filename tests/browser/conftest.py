@@ -19,6 +19,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def chromium():
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        if os.environ.get("JOBQUEUE_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure
+            pytest.fail(f"Chromium not found at {CHROMIUM} and JOBQUEUE_REQUIRE_BROWSER=1")
         pytest.skip(f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install -y chromium` "
                     "(or set JOBQUEUE_CHROMIUM); never `playwright install`.")
     from playwright.sync_api import sync_playwright
